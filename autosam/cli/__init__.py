@@ -1,0 +1,1 @@
+"""The `autosam` command line; see main.py."""
