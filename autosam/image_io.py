@@ -131,7 +131,8 @@ def load_image(src: ImageLike) -> np.ndarray:
 
 
 def binarize_mask(arr: np.ndarray) -> np.ndarray:
-    """Binarise a mask robustly: RGB/RGBA -> max over colour channels; 0/1 -> >0; 0..255 -> >127.
+    """Binarise a mask robustly: RGB/RGBA -> max over colour channels; max < 128 (0/1, instance
+    labels) -> >0; otherwise 0..255 -> >127.
 
     JPEG-compressed masks (values 0–8 and 247–255 in Kvasir) come out clean at >127.
     """
@@ -147,10 +148,14 @@ def binarize_mask(arr: np.ndarray) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating):
         return a > 0.5 if a.max() <= 1.0 else a > 127
     vmax = int(a.max()) if a.size else 0
-    if vmax <= 1:
+    if vmax < 128:
+        # 0/1 masks and label maps (GlaS instance ids 1..N): any non-zero label is foreground.
+        # A 0/255 or JPEG-noisy mask always reaches >127 where it has foreground.
         return a > 0
-    if vmax > 255:  # 16-bit masks
-        return a > (vmax // 2)
+    if vmax > 255:
+        # 16-bit masks scaled to 0..65535 -> half range; smaller maxima are instance-label maps
+        # (MoNuSeg-style, hundreds of ids) -> any label.
+        return a > (vmax // 2) if vmax >= 32768 else a > 0
     return a > 127
 
 

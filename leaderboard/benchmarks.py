@@ -1,6 +1,8 @@
 """Benchmark and metric names shared by the store, the seeds and the display.
 
-Keys are stable identifiers stored in the database; display names are what tables show.
+Keys are stable identifiers stored in the database and match ``autosam.data`` benchmark names
+and ``autosam.metrics`` metric names (image: dice/iou; video: ``metrics.video.METRIC_NAMES``),
+so the harness can store its output without renaming. Display names are what tables show.
 """
 from __future__ import annotations
 
@@ -17,18 +19,19 @@ class BenchmarkInfo:
 
 
 IMAGE_METRICS: tuple[str, ...] = ("dice", "iou")
-# Table 3 columns per the VPS protocol: S_alpha, mean E_phi, weighted F, mean F, max Dice, mean Sen.
-VIDEO_METRICS: tuple[str, ...] = ("s_alpha", "e_phi_mean", "f_beta_w", "f_beta_mean", "dice_max", "sen_mean")
+# Table 3 columns per the VPS protocol: S_alpha, mean E_phi, weighted F (beta^2=1), mean F
+# (beta^2=0.3), max Dice, mean Sensitivity.
+VIDEO_METRICS: tuple[str, ...] = ("Smeasure", "meanEm", "wFmeasure", "meanFm", "maxDice", "meanSen")
 
 METRIC_DISPLAY: dict[str, str] = {
     "dice": "Dice",
     "iou": "IoU",
-    "s_alpha": "S_alpha",
-    "e_phi_mean": "E_phi_mean",
-    "f_beta_w": "F_beta_w",
-    "f_beta_mean": "F_beta_mean",
-    "dice_max": "Dice",
-    "sen_mean": "Sen",
+    "Smeasure": "S_alpha",
+    "meanEm": "E_phi_mean",
+    "wFmeasure": "F_beta_w",
+    "meanFm": "F_beta_mean",
+    "maxDice": "Dice",
+    "meanSen": "Sen",
 }
 
 _LIST = [
@@ -38,14 +41,14 @@ _LIST = [
     BenchmarkInfo("clinicdb", "ClinicDB", "test", "image", IMAGE_METRICS),
     BenchmarkInfo("colondb", "ColonDB", "test", "image", IMAGE_METRICS),
     BenchmarkInfo("etis", "ETIS", "test", "image", IMAGE_METRICS),
-    BenchmarkInfo("sunseg_easy", "SUN-SEG Easy", "easy_unseen", "video", VIDEO_METRICS),
-    BenchmarkInfo("sunseg_hard", "SUN-SEG Hard", "hard_unseen", "video", VIDEO_METRICS),
+    BenchmarkInfo("sun_seg_easy", "SUN-SEG Easy", "test", "video", VIDEO_METRICS),
+    BenchmarkInfo("sun_seg_hard", "SUN-SEG Hard", "test", "video", VIDEO_METRICS),
 ]
 BENCHMARKS: dict[str, BenchmarkInfo] = {b.key: b for b in _LIST}
 
 TABLE1_BENCHMARKS: tuple[str, ...] = ("monuseg", "glas")
 TABLE2_BENCHMARKS: tuple[str, ...] = ("kvasir", "clinicdb", "colondb", "etis")
-TABLE3_BENCHMARKS: tuple[str, ...] = ("sunseg_easy", "sunseg_hard")
+TABLE3_BENCHMARKS: tuple[str, ...] = ("sun_seg_easy", "sun_seg_hard")
 
 
 def benchmark_display(key: str) -> str:

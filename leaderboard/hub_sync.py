@@ -128,7 +128,8 @@ class HubSync:
     def pull_requests(self, store: ResultsStore, *, submit: SubmitFn | None = None) -> list[Submission]:
         """Queue PENDING requests found on the Hub that the local store does not know (by uid).
 
-        A request JSON names its files in the requests repo (``weights_file``, ``config_file``);
+        A request JSON names its files in the requests repo (``weights_file``, ``config_file``,
+        conventionally ``requests/<user>/<uid>/model.safetensors`` and ``.../model.json``);
         they go through the same checks as a local submission. A refused request is written
         back as FAILED with the reason, so the submitter sees why.
         """
@@ -140,7 +141,9 @@ class HubSync:
         submit = submit or _default_submit
         out: list[Submission] = []
         dest = self.download_dir or Path(tempfile.mkdtemp(prefix="autosam-requests-"))
-        for name in sorted(f for f in files if f.startswith(REQUESTS_DIR + "/") and f.endswith(".json")):
+        # Request records sit at requests/<user>/<uid>.json; their files one level deeper.
+        names = [f for f in files if f.startswith(REQUESTS_DIR + "/") and f.endswith(".json") and f.count("/") == 2]
+        for name in sorted(names):
             rec = self._try(f"read {name}", lambda n=name: json.loads(Path(self._download(repo, n, dest)).read_text("utf-8")), None)
             if not isinstance(rec, dict) or rec.get("status", "PENDING") != "PENDING" or not rec.get("uid"):
                 continue

@@ -1,7 +1,8 @@
 """Plain records kept by the leaderboard: submissions, results and per-image scores.
 
 JSON form follows the Hugging Face leaderboard convention: one flat record per submission with a
-``status`` field, times as ISO-8601 UTC strings, so a record can be mirrored to a Hub dataset.
+``status`` field (plus an ISO ``submitted_time``), so a record can be mirrored to a Hub dataset.
+Reading accepts times as epoch seconds or ISO-8601 strings.
 """
 from __future__ import annotations
 
@@ -53,10 +54,10 @@ class Submission:
     checkpoint_path: str | None = None
 
     def to_record(self) -> dict[str, Any]:
-        """Flat JSON-able dict (times as ISO strings)."""
+        """Flat JSON-able dict. Times stay epoch seconds (exact round trip); ``submitted_time``
+        adds the ISO-8601 string HF leaderboards show."""
         d = asdict(self)
-        for k in _TIME_FIELDS:
-            d[k] = iso_time(d[k])
+        d["submitted_time"] = iso_time(self.created_at)
         return d
 
     def to_json(self) -> str:

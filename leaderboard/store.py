@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +293,8 @@ class ResultsStore:
             c.execute("DELETE FROM results WHERE submission_id=? AND source='verified'", (submission_id,))
             ids: dict[tuple[str, str, str], int] = {}
             for r in results:
-                r.method, r.method_display = f"submission/{submission_id}", sub.display_name
-                r.source, r.submission_id = "verified", submission_id
+                r = replace(r, method=f"submission/{submission_id}", method_display=sub.display_name,
+                            source="verified", submission_id=submission_id)
                 ids[(r.benchmark, r.split, r.metric)] = self._insert_result(c, r, now, upsert=False)
             for p in per_image:
                 key = (p.benchmark, p.split, p.metric)

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 # Each module adds its sub-command(s) via register(subparsers).
-COMMAND_MODULES = ["models"]
+COMMAND_MODULES = ["models", "metrics", "data"]
 
 
 def build_parser() -> argparse.ArgumentParser:

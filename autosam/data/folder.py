@@ -11,12 +11,28 @@ Mask stems may carry a suffix (GlaS ``train_1_anno.bmp``, ``x_mask.png``). Video
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
 from ..image_io import load_image, load_mask
 from .base import DataSourceError, Sample, SegmentationDataset, format_examples, hash_files
-from .frames import case_sort_key, frame_key, natural_key
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int, str], ...]:
+    """'img10' after 'img9': digit runs compare as numbers."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in _DIGITS.split(name) if t)
+
+
+def _frame_order(case: str, stems: list[str]) -> list[str]:
+    """Frames in the video metrics' order (VPS protocol), which sorts the GT names ``<stem>.png``."""
+    from ..metrics.video import sort_frames  # one definition of SUN-SEG order for data and metrics
+
+    by_png = {f"{s}.png": s for s in stems}
+    return [by_png[n] for n in sort_frames(case, list(by_png))]
+
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 IMAGE_DIRS = ("images", "image", "imgs", "img", "Images", "Image")
@@ -159,7 +175,7 @@ class VideoFolderDataset(FolderDataset):
             raise DataSourceError(f"{self.root} has {frame_dir}/ but no {gt_dir}/ directory of masks.")
         self.image_dir, self.mask_dir = fdir, gdir if gdir.is_dir() else None
         cases = sorted((d for d in fdir.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                       key=lambda d: case_sort_key(d.name))
+                       key=lambda d: natural_key(d.name))
         if not cases:
             raise DataSourceError(f"{fdir} has no case folders (expected {frame_dir}/<case>/<frame>.jpg).")
         self._pairs, self._cases = [], []
@@ -168,7 +184,7 @@ class VideoFolderDataset(FolderDataset):
             frames = _index_by_stem(_image_files(case), "frame", strip_suffixes=False)
             gdir_case = gdir / case.name
             gts = _index_by_stem(_image_files(gdir_case), "mask", strip_suffixes=True) if gdir_case.is_dir() else {}
-            for stem in sorted(frames, key=frame_key):
+            for stem in _frame_order(case.name, list(frames)):
                 gt = gts.get(stem)
                 if gt is None:
                     missing.append(f"{case.name}/{frames[stem].name}")

@@ -7,6 +7,7 @@
 * :mod:`.bootstrap` — seeded percentile-bootstrap intervals and paired comparisons.
 """
 from .bootstrap import bootstrap_ci, bootstrap_curve_ci, paired_difference
+from .sod import smeasure, weighted_fmeasure
 from .image import dice_iou, load_prediction, score_image_dirs, score_images, to_probability
 from .video import (
     METRIC_NAMES,
@@ -29,7 +30,7 @@ from .video import (
 )
 
 __all__ = [
-    "bootstrap_ci", "bootstrap_curve_ci", "paired_difference",
+    "bootstrap_ci", "bootstrap_curve_ci", "paired_difference", "smeasure", "weighted_fmeasure",
     "dice_iou", "to_probability", "load_prediction", "score_images", "score_image_dirs",
     "METRIC_NAMES", "PreparedFrame", "FrameMetrics", "CaseResult", "DatasetResult",
     "sort_frames", "frame_sort_key", "list_case_frames", "prepare_frame", "frame_metrics",

@@ -11,7 +11,8 @@ the frames of a case, then over cases (unweighted); "mean" scores average the 25
 
 Speed: a prediction decoded from uint8 takes at most 256 values, so every thresholded count
 (E, F, Dice, Sen) comes from one 256-bin histogram per GT class, exactly (no per-threshold pass
-over the image). S and weighted F repeat VPS's array operations verbatim (bit-identical).
+over the image). S and weighted F (:mod:`.sod`) repeat VPS's array operations verbatim, so every
+score is bit-identical to VPS per frame and per case.
 
 Deviations, only where VPS cannot produce a number: cases with fewer than 3 frames (nothing left
 after dropping the ends; VPS yields NaN) are skipped and listed; frame names that are neither
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,16 +29,14 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from scipy.ndimage import convolve
-from scipy.ndimage import distance_transform_edt as bwdist
-
 from .bootstrap import bootstrap_ci, bootstrap_curve_ci
+from .sod import smeasure, weighted_fmeasure
 
 __all__ = [
     "METRIC_NAMES", "PreparedFrame", "FrameMetrics", "CaseResult", "DatasetResult",
-    "sort_frames", "frame_sort_key", "prepare_frame", "frame_metrics", "evaluate_case_arrays",
-    "evaluate_case", "aggregate_cases", "evaluate_dataset", "find_video_datasets",
-    "evaluate_video_roots",
+    "sort_frames", "frame_sort_key", "list_case_frames", "prepare_frame", "frame_metrics",
+    "evaluate_case_arrays", "evaluate_case", "aggregate_cases", "case_bootstrap_cis",
+    "evaluate_dataset", "find_video_datasets", "evaluate_video_roots",
 ]
 
 METRIC_NAMES = ("Smeasure", "meanEm", "wFmeasure", "meanFm", "maxDice", "meanDice", "meanSen")
@@ -47,22 +45,14 @@ _THRESHOLDS = np.linspace(1, 0, 256)  # VPS Medical thresholds for Dice / Sensit
 _LEVELS = np.arange(256) / 255  # == uint8_array / 255 element by element (same IEEE division)
 
 
-def _gauss7() -> np.ndarray:
-    # MATLAB fspecial('gaussian', 7, 5), as VPS/pysodmetrics matlab_style_gauss2D builds it.
-    y, x = np.ogrid[-3.0:4.0, -3.0:4.0]
-    h = np.exp(-(x * x + y * y) / (2 * 5 * 5))
-    h[h < np.finfo(h.dtype).eps * h.max()] = 0
-    return h / h.sum()
-
-
-_GAUSS7 = _gauss7()
-
 
 # ----------------------------------------------------------------------------- frame order
 def frame_sort_key(case: str, frame: str) -> tuple[int, ...]:
     """SUN-SEG sort key: case ``case<N>[_<M>]`` -> (N, M or 0); frame ``..._<clip>-1_a<K>_..._image<I>.png``
     -> (clip = last ``_`` field before the first ``-``, K after the first ``_a``, I after ``_image``).
-    Raises ``ValueError``/``IndexError`` for other names."""
+    Raises ``ValueError``/``IndexError`` for other names. This is REFERENCE.md §5's key; the VPS
+    script's own key omits the clip field, which orders identically whenever a case's frames share
+    one clip (as in SUN-SEG's test cases) and is deterministic where VPS's is not."""
     parts = case.split("_")
     key_case = (int(case.split("case")[1].split("_")[0]), int(parts[1]) if len(parts) > 1 else 0)
     clip = int(frame.split("-")[0].split("_")[-1])
@@ -184,74 +174,6 @@ def _dice_sen_curves(fr: PreparedFrame) -> tuple[np.ndarray, np.ndarray]:
     return dice, sen
 
 
-def _s_object(x: np.ndarray) -> float:
-    mean = np.mean(x)
-    return 2 * mean / (np.power(mean, 2) + 1 + np.std(x, ddof=1) + _EPS)
-
-
-def _ssim(pred: np.ndarray, gt: np.ndarray) -> float:
-    h, w = pred.shape
-    n = h * w
-    x, y = np.mean(pred), np.mean(gt)
-    sigma_x = np.sum((pred - x) ** 2) / (n - 1)
-    sigma_y = np.sum((gt - y) ** 2) / (n - 1)
-    sigma_xy = np.sum((pred - x) * (gt - y)) / (n - 1)
-    alpha = 4 * x * y * sigma_xy
-    beta = (x**2 + y**2) * (sigma_x + sigma_y)
-    if alpha != 0:
-        return alpha / (beta + _EPS)
-    return 1 if beta == 0 else 0
-
-
-def _smeasure(pred: np.ndarray, gt: np.ndarray) -> float:
-    """VPS ``Smeasure.cal_sm`` (α=0.5) verbatim, including its degenerate cases: a one-pixel
-    object/background or a one-pixel/empty quadrant makes VPS's sum NaN and ``max(0, nan)`` -> 0
-    (pysodmetrics differs there)."""
-    y = np.mean(gt)
-    if y == 0:
-        return float(1 - np.mean(pred))
-    if y == 1:
-        return float(np.mean(pred))
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        obj = y * _s_object(pred[gt]) + (1 - y) * _s_object(1 - pred[~gt])
-        h, w = gt.shape
-        area = h * w
-        area_obj = np.sum(gt)
-        cx = int(np.round(np.sum(np.sum(gt, axis=0) * np.arange(w)) / area_obj)) + 1
-        cy = int(np.round(np.sum(np.sum(gt, axis=1) * np.arange(h)) / area_obj)) + 1
-        w1 = cx * cy / area
-        w2 = cy * (w - cx) / area
-        w3 = (h - cy) * cx / area
-        w4 = 1 - w1 - w2 - w3
-        region = (w1 * _ssim(pred[0:cy, 0:cx], gt[0:cy, 0:cx])
-                  + w2 * _ssim(pred[0:cy, cx:w], gt[0:cy, cx:w])
-                  + w3 * _ssim(pred[cy:h, 0:cx], gt[cy:h, 0:cx])
-                  + w4 * _ssim(pred[cy:h, cx:w], gt[cy:h, cx:w]))
-        sm = 0.5 * obj + (1 - 0.5) * region
-    return float(sm) if sm > 0 else 0.0  # Python max(0, sm): NaN -> 0
-
-
-def _weighted_fmeasure(pred: np.ndarray, gt: np.ndarray) -> float:
-    """VPS ``WeightedFmeasure`` (β²=1), same operations; 0 when the GT is empty."""
-    if not gt.any():
-        return 0.0
-    dst, idxt = bwdist(gt == 0, return_indices=True)
-    e = np.abs(pred - gt)
-    et = np.copy(e)
-    bg = gt == 0
-    et[bg] = et[idxt[0][bg], idxt[1][bg]]
-    ea = convolve(et, weights=_GAUSS7, mode="constant", cval=0)
-    min_e_ea = np.where(gt & (ea < e), ea, e)
-    b = np.where(bg, 2 - np.exp(np.log(0.5) / 5 * dst), np.ones_like(gt))
-    ew = min_e_ea * b
-    tpw = np.sum(gt) - np.sum(ew[gt == 1])
-    fpw = np.sum(ew[bg])
-    r = 1 - np.mean(ew[gt == 1])
-    p = tpw / (tpw + fpw + _EPS)
-    return float((1 + 1) * r * p / (r + 1 * p + _EPS))
-
-
 @dataclass
 class FrameMetrics:
     """One frame's scores: two scalars and four 256-threshold curves."""
@@ -269,7 +191,7 @@ def frame_metrics(pred: np.ndarray | PreparedFrame, gt: np.ndarray | None = None
     fr = pred if isinstance(pred, PreparedFrame) else prepare_frame(pred, gt)
     em, fm = _em_fm_curves(fr)
     dice, sen = _dice_sen_curves(fr)
-    return FrameMetrics(_smeasure(fr.pred, fr.gt), _weighted_fmeasure(fr.pred, fr.gt), em, fm, dice, sen)
+    return FrameMetrics(smeasure(fr.pred, fr.gt), weighted_fmeasure(fr.pred, fr.gt), em, fm, dice, sen)
 
 
 # ----------------------------------------------------------------------------- one case
