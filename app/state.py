@@ -23,6 +23,14 @@ from .config import ASSETS_DIR, AppConfig
 
 log = logging.getLogger(__name__)
 
+try:  # Hugging Face ZeroGPU: @spaces.GPU requests a GPU per call; elsewhere a no-op.
+    import spaces  # type: ignore
+
+    gpu = spaces.GPU
+except ImportError:  # the usual case (local machine, CPU or dedicated-GPU Space)
+    def gpu(fn=None, **_kwargs):
+        return fn if fn is not None else (lambda f: f)
+
 TRAIN_HINT = (
     "Train one with `autosam train` (see `autosam train --help`; `autosam train-h` adds the "
     "surrogate decoder h), then restart with `python app.py --checkpoint runs/NAME.safetensors` "

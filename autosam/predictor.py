@@ -5,6 +5,7 @@ so a new click or box only costs SAM's prompt encoder and decoder.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ class Predictor:
         self.threshold = threshold
         self.cache_size = cache_size
         self._cache: OrderedDict[str, _ImageState] = OrderedDict()
+        # The app serves several users from one predictor: one forward at a time keeps the
+        # cache consistent (and CPU inference does not gain from concurrency anyway).
+        self._lock = threading.RLock()
 
     # ---- embedding cache ----------------------------------------------------------------
     def _states(self, images: list[np.ndarray]) -> list[_ImageState]:
@@ -81,7 +85,9 @@ class Predictor:
 
     def set_image(self, image: ImageLike) -> str:
         """Decode and embed ``image`` now (the app calls this on upload); returns its cache key."""
-        return self._states([load_image(image)])[0].key
+        img = load_image(image)
+        with self._lock:
+            return self._states([img])[0].key
 
     def _require(self, mode: str) -> TrainedModel:
         if self.model is None:
@@ -173,9 +179,11 @@ class Predictor:
             raise ValueError(f"Unknown mode {mode!r}. Modes: {', '.join(MODES)}.")
         if mode in MODEL_MODES:
             self._require(mode)
-        state = self._states([load_image(image)])[0]
-        logits = self._low_res(mode, [state], points, labels, box, mask_prompt)
-        return self._finish(mode, logits, state, t0)
+        img = load_image(image)
+        with self._lock:
+            state = self._states([img])[0]
+            logits = self._low_res(mode, [state], points, labels, box, mask_prompt)
+            return self._finish(mode, logits, state, t0)
 
     def predict_batch(self, images: list[ImageLike], mode: str = AUTOSAM) -> list[Prediction]:
         """Batched ``autosam`` / ``h`` prediction (one encoder pass for the batch)."""
@@ -183,8 +191,10 @@ class Predictor:
             raise ValueError("predict_batch supports the prompt-free modes 'autosam' and 'h'.")
         self._require(mode)
         t0 = time.perf_counter()
-        states = self._states([load_image(im) for im in images])
-        logits = self._low_res(mode, states)
+        decoded = [load_image(im) for im in images]
+        with self._lock:
+            states = self._states(decoded)
+            logits = self._low_res(mode, states)
         per = (time.perf_counter() - t0) / max(len(states), 1)
         preds = []
         for i, s in enumerate(states):

@@ -343,6 +343,34 @@ class ResultsStore:
                 n += 1
         return n
 
+    def write_verified(self, groups: Iterable[tuple[ResultRecord, Iterable[PerImageScore]]]) -> int:
+        """Upsert verified results that belong to no submission (a harness run of a checkpoint or
+        of the built-in SAM baselines) with their per-image scores, in one transaction. A re-run
+        replaces the per-image scores of the same result key."""
+        now, n = self._clock(), 0
+        with self._write() as c:
+            for r, per_image in groups:
+                if not r.method or r.source != "verified":
+                    raise ValueError(f"write_verified needs a method key and source='verified', got {r}")
+                rid = self._insert_result(c, r, now, upsert=True)
+                c.execute("DELETE FROM per_image_scores WHERE result_id=?", (rid,))
+                c.executemany(
+                    "INSERT INTO per_image_scores (result_id, image_id, metric, value) VALUES (?,?,?,?)",
+                    [(rid, str(p.image_id), p.metric, float(p.value)) for p in per_image],
+                )
+                n += 1
+        return n
+
+    def per_image_frame_for_method(self, method: str, source: str = "verified") -> pd.DataFrame:
+        """Per-image scores of one method key (e.g. ``builtin/sam_tiny/sam_box``)."""
+        with self._conn() as c:
+            rows = c.execute(
+                "SELECT r.benchmark, r.split, p.image_id, p.metric, p.value FROM per_image_scores p"
+                " JOIN results r ON r.id=p.result_id WHERE r.method=? AND r.source=? ORDER BY p.rowid",
+                (method, source),
+            ).fetchall()
+        return pd.DataFrame([dict(r) for r in rows], columns=["benchmark", "split", "image_id", "metric", "value"])
+
     def results_frame(self, source: str | None = None) -> pd.DataFrame:
         """All results as a long frame, one row per (method, source, benchmark, split, metric)."""
         q = f"SELECT {', '.join(_RESULT_COLS)} FROM results"

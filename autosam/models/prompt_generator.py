@@ -93,12 +93,14 @@ class SamEmbedG(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, hdim = cfg.embed_dim, cfg.hidden_dim
-        self.body = nn.Sequential(
-            nn.Conv2d(d, hdim, 3, padding=1), nn.BatchNorm2d(hdim), nn.ReLU(inplace=True),
-            nn.Conv2d(hdim, hdim, 3, padding=2, dilation=2), nn.BatchNorm2d(hdim), nn.ReLU(inplace=True),
-            nn.Conv2d(hdim, hdim, 3, padding=4, dilation=4), nn.BatchNorm2d(hdim), nn.ReLU(inplace=True),
-        )
-        self.head = nn.Conv2d(hdim, d, 1)
+        layers: list[nn.Module] = [nn.Conv2d(d, hdim, 1), nn.BatchNorm2d(hdim), nn.ReLU(inplace=True)]
+        # Dilations 1…16 give a receptive field spanning the whole 64×64 grid, so the prompt can
+        # depend on where the lesion is relative to everything else in the image.
+        for dil in (1, 2, 4, 8, 16):
+            layers += [nn.Conv2d(hdim, hdim, 3, padding=dil, dilation=dil), nn.BatchNorm2d(hdim),
+                       nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(hdim + d, d, 1)  # sees the embedding itself, too
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -106,7 +108,7 @@ class SamEmbedG(nn.Module):
     def forward(self, x: torch.Tensor | None, image_embeddings: torch.Tensor | None = None) -> torch.Tensor:
         if image_embeddings is None:
             raise ValueError("The sam_embed g reads the back-end's image embedding: pass image_embeddings.")
-        return torch.tanh(self.head(self.body(image_embeddings)))
+        return torch.tanh(self.head(torch.cat([self.body(image_embeddings), image_embeddings], 1)))
 
 
 def build_g(cfg: GConfig, weights: str | os.PathLike | None = None) -> nn.Module:
