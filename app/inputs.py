@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,18 @@ def _pil_mode(path: str) -> str | None:
         return None
 
 
-def _short(exc: BaseException, limit: int = 200) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """A one-line reason without internal temp paths (the user knows the file by its name)."""
+    text = str(exc).strip()
+    low = text.lower()
+    if "cannot identify image file" in low or "unidentifiedimageerror" in low:
+        return "unrecognised or unsupported file format"
+    if "truncated" in low or "broken data stream" in low or "image file is" in low:
+        return "the file is corrupt or truncated"
+    if "too large" in low or "decompression" in low:
+        return "the image has too many pixels to decode safely"
+    text = text.splitlines()[0] if text else type(exc).__name__
+    text = re.sub(r"(/[^\s'\"]+)+/([^/\s'\"]+)", r"\2", text)  # /tmp/gradio/<hash>/x.png -> x.png
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -16,18 +16,24 @@ NEGATIVE: RGB = (235, 50, 50)
 BOX: RGB = (255, 200, 0)
 
 
-def display_scale(hw: tuple[int, int], max_side: int) -> float:
-    """Factor from image pixels to displayed pixels (<= 1)."""
-    return min(1.0, max_side / max(hw))
+def display_scale(hw: tuple[int, int], max_side: int, upscale: bool = False) -> float:
+    """Factor from image pixels to displayed pixels (<= 1 unless ``upscale``)."""
+    s = max_side / max(hw)
+    return s if upscale else min(1.0, s)
 
 
-def resize_for_display(image: np.ndarray, max_side: int) -> np.ndarray:
-    s = display_scale(image.shape[:2], max_side)
-    if s >= 1.0:
+def resize_for_display(image: np.ndarray, max_side: int, upscale: bool = False) -> np.ndarray:
+    """Longest side to ``max_side`` (only down, unless ``upscale``).
+
+    The prompt canvas is always sent at a fixed size >= its on-screen size: Gradio maps a click
+    to image pixels assuming the browser never enlarges the picture.
+    """
+    s = display_scale(image.shape[:2], max_side, upscale)
+    if s == 1.0:
         return image
     h, w = image.shape[:2]
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
 
 
 def _resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -37,9 +43,9 @@ def _resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
 
 def overlay(image: np.ndarray, mask: np.ndarray | None, color: RGB, alpha: float = 0.38,
-            max_side: int = 768) -> np.ndarray:
-    """``image`` (downscaled for display) with ``mask`` tinted in ``color`` and outlined."""
-    base = resize_for_display(image, max_side)
+            max_side: int = 768, upscale: bool = False) -> np.ndarray:
+    """``image`` (resized for display) with ``mask`` tinted in ``color`` and outlined."""
+    base = resize_for_display(image, max_side, upscale)
     if mask is None:
         return base.copy()
     m = _resize_mask(mask.astype(bool), base.shape[:2])
@@ -56,12 +62,12 @@ def overlay(image: np.ndarray, mask: np.ndarray | None, color: RGB, alpha: float
 
 def draw_prompts(image: np.ndarray, points: list[tuple[float, float, int]] | None = None,
                  box: list[float] | None = None, corner: tuple[float, float] | None = None,
-                 max_side: int = 768) -> np.ndarray:
-    """Image (downscaled for display) with point markers, a box and a pending box corner.
+                 max_side: int = 768, upscale: bool = False) -> np.ndarray:
+    """Image (resized for display) with point markers, a box and a pending box corner.
 
     Coordinates are image pixels; they are scaled to the displayed size here.
     """
-    base = resize_for_display(image, max_side)
+    base = resize_for_display(image, max_side, upscale)
     s = base.shape[1] / image.shape[1]
     out = np.ascontiguousarray(base.copy())
     r = max(4, round(max(base.shape[:2]) / 90))
@@ -86,12 +92,12 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def placeholder(image: np.ndarray | None, text: str, max_side: int = 768) -> np.ndarray:
+def placeholder(image: np.ndarray | None, text: str, max_side: int = 768, upscale: bool = False) -> np.ndarray:
     """A dimmed copy of ``image`` (or a grey tile) with ``text`` written on it."""
     if image is None:
         base = np.full((240, 320, 3), 60, np.uint8)
     else:
-        base = (resize_for_display(image, max_side).astype(np.float32) * 0.3).astype(np.uint8)
+        base = (resize_for_display(image, max_side, upscale).astype(np.float32) * 0.3).astype(np.uint8)
     h, w = base.shape[:2]
     pil = Image.fromarray(base)
     draw = ImageDraw.Draw(pil)

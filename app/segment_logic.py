@@ -17,6 +17,7 @@ from .panels import PANELS, PanelResult, Prompts, run_panel, run_panels, score
 from .state import Engine
 
 BOX_MODE, POINT_MODE = "Box (two clicks = corners)", "Points"
+CANVAS_SIDE = 1024  # the prompt canvas is sent this large (up or down): >= its size on screen
 OUTPUT_TTL_S = 6 * 3600
 
 
@@ -112,7 +113,7 @@ class SegmentLogic:
         """A click on the prompt canvas (display pixels). Returns the panel keys that changed."""
         if s.image is None:
             raise UserInputError("Upload an image or pick an example first.")
-        scale = render.display_scale(s.image.shape[:2], self.display_side)
+        scale = render.display_scale(s.image.shape[:2], CANVAS_SIDE, upscale=True)
         x = min(max(float(xy_display[0]) / scale, 0.0), s.image.shape[1] - 1.0)
         y = min(max(float(xy_display[1]) / scale, 0.0), s.image.shape[0] - 1.0)
         if kind == POINT_MODE:
@@ -145,7 +146,7 @@ class SegmentLogic:
     def canvas(self, s: Session) -> np.ndarray:
         if s.image is None:
             return render.placeholder(None, "Upload an image or pick an example")
-        return render.draw_prompts(s.image, s.points, s.box, s.corner, self.display_side)
+        return render.draw_prompts(s.image, s.points, s.box, s.corner, CANVAS_SIDE, upscale=True)
 
     def panel_image(self, s: Session, key: str) -> np.ndarray:
         spec = next(p for p in PANELS if p.key == key)
@@ -153,8 +154,8 @@ class SegmentLogic:
         if s.image is None or r is None:
             return render.placeholder(None, spec.title)
         if not r.ok:
-            return render.placeholder(s.image, r.note or "not available", self.display_side)
-        img = render.overlay(s.image, r.mask, spec.color, max_side=self.display_side)
+            return render.placeholder(s.image, r.note or "not available", self.display_side, upscale=True)
+        img = render.overlay(s.image, r.mask, spec.color, max_side=self.display_side, upscale=True)
         if key == "sam_points" and s.points:
             img = render.draw_prompts(img, [(x * _ds(s, self), y * _ds(s, self), lab) for x, y, lab in s.points],
                                       max_side=self.display_side)
@@ -198,7 +199,7 @@ class SegmentLogic:
 
 def _ds(s: Session, logic: SegmentLogic) -> float:
     """Scale from image pixels to the overlay's (already display-sized) pixels."""
-    return render.display_scale(s.image.shape[:2], logic.display_side)
+    return render.display_scale(s.image.shape[:2], logic.display_side, upscale=True)
 
 
 def _stem(name: str) -> str:

@@ -36,11 +36,13 @@ def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_
     sess = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            image_file = gr.File(label="Image (PNG, JPEG, TIFF, BMP, WebP)", type="filepath", elem_id="image-file")
-            gt_file = gr.File(label="Ground-truth mask (optional)", type="filepath", elem_id="gt-file")
+            image_file = gr.File(label="Image (PNG, JPEG, TIFF, BMP, WebP)", type="filepath", height=140,
+                                 elem_id="image-file")
+            gt_file = gr.File(label="Ground-truth mask (optional)", type="filepath", height=140,
+                              elem_id="gt-file")
             gallery = gr.Gallery(
                 value=[(str(e.image), e.caption) for e in examples], label="…or pick an example",
-                columns=3, height=300, allow_preview=False, object_fit="cover", elem_id="examples",
+                columns=3, height=300, allow_preview=False, object_fit="cover", interactive=False, elem_id="examples",
             )
         with gr.Column(scale=2, min_width=360):
             canvas = gr.Image(value=logic.canvas(Session(out_dir="")), label="Prompt canvas — click to add prompts",
@@ -147,12 +149,17 @@ def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_
 
     heavy = dict(concurrency_id=GPU_GROUP, concurrency_limit=concurrency_limit, api_visibility="private")
     image_file.upload(on_image, [image_file, gt_file, sess], outputs, **heavy)
-    image_file.clear(on_clear_image, [sess], outputs, api_visibility="private")
+    image_file.clear(on_clear_image, [sess], outputs, **heavy)
     gt_file.upload(on_gt, [gt_file, sess], outputs, **heavy)
     gt_file.clear(on_gt, [gt_file, sess], outputs, **heavy)
     gallery.select(on_example, [sess], outputs + [image_file, gt_file], **heavy)
-    canvas.select(on_click, [kind, negative, sess], outputs, **heavy)
-    clear_btn.click(on_clear, [sess], outputs, **heavy)
-    kind.change(on_kind, [sess], [sess, canvas, status], api_visibility="private")
+    # Clicks: no loading overlay on the canvas (it would swallow the next click) and every click
+    # counts (trigger_mode "multiple": the two corners of a box can come in quick succession);
+    # the shared queue group keeps them in order.
+    quick = dict(heavy, show_progress="hidden", trigger_mode="multiple")
+    canvas.select(on_click, [kind, negative, sess], outputs, **quick)
+    clear_btn.click(on_clear, [sess], outputs, **quick)
+    # Same queue group as clicks: a click right after switching mode must see the switch first.
+    kind.change(on_kind, [sess], [sess, canvas, status], **quick)
     return {"canvas": canvas, "panels": panel_imgs, "status": status, "image_file": image_file,
             "gt_file": gt_file, "gallery": gallery, "summary": summary, "downloads": downloads}

@@ -1,6 +1,6 @@
 """torchrun support: deterministic shards, gathering per-image rows on rank 0.
 
-Each rank scores every ``world_size``-th sample; rank 0 gathers the rows and computes every
+Each rank scores every ``world_size``-th batch of samples; rank 0 gathers the rows and computes every
 summary from the gathered rows sorted by id, so the numbers equal a one-process run exactly
 (the per-image scores do not depend on which process computed them).
 """
@@ -29,8 +29,14 @@ class DistContext:
     def active(self) -> bool:
         return self.world_size > 1
 
-    def shard(self, n: int) -> list[int]:
-        return list(range(self.rank, n, self.world_size))
+    def shard(self, n: int, block: int = 1) -> list[int]:
+        """This rank's sample indices: every ``world_size``-th block of ``block`` consecutive samples.
+
+        With ``block`` = the batch size every image meets the same batch-mates as in a one-process
+        run, so even batch-size-dependent kernels (oneDNN, cuBLAS) give bit-identical outputs.
+        """
+        starts = range(self.rank * block, n, self.world_size * block)
+        return [i for s in starts for i in range(s, min(n, s + block))]
 
     def gather(self, obj: Any) -> list[Any]:
         """Every rank's ``obj`` in rank order (on every rank; only rank 0 uses it)."""

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from .benchmarks import BENCHMARKS
@@ -103,13 +103,20 @@ class _JobLog:
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
 
     def __enter__(self) -> "_JobLog":
+        self._levels = {}
         for name in ("leaderboard", "autosam"):
-            logging.getLogger(name).addHandler(self.handler)
+            lg = logging.getLogger(name)
+            self._levels[name] = lg.level
+            if lg.getEffectiveLevel() > logging.INFO:  # the tail should say what happened, not only warnings
+                lg.setLevel(logging.INFO)
+            lg.addHandler(self.handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in ("leaderboard", "autosam"):
-            logging.getLogger(name).removeHandler(self.handler)
+        for name, level in self._levels.items():
+            lg = logging.getLogger(name)
+            lg.removeHandler(self.handler)
+            lg.setLevel(level)
 
     def text(self) -> str:
         return self.buf.getvalue()
@@ -182,7 +189,7 @@ class Worker:
             raise _NoData(f"No benchmark is registered for back-end {sub.backend}.")
         harness = Harness(HarnessConfig(backend=sub.backend, checkpoint=sub.checkpoint_path,
                                         methods=("autosam",), device=self.cfg.device,
-                                        batch_size=self.cfg.batch_size))
+                                        batch_size=self.cfg.batch_size, display_name=sub.display_name))
         if harness.model_sha256 != sub.weights_sha256:
             raise ValueError(f"The staged weights have SHA-256 {harness.model_sha256[:12]}..., but the "
                              f"submission recorded {sub.weights_sha256[:12]}...: the file changed after submission.")
@@ -200,9 +207,10 @@ class Worker:
                 log.warning("benchmark %s skipped: data unavailable: %s", name, outcome.reason)
                 continue
             for mr in outcome.results:
-                results += mr.records()
+                # The store keys them by submission anyway; the Hub mirror gets the same keys.
+                results += [replace(r, method=f"submission/{sub.id}", submission_id=sub.id) for r in mr.records()]
                 per_image += mr.per_image_scores()
-                timings[f"{name}_s"] = round(mr.timing.get("seconds", 0.0), 3)
+                timings[f"{name}_s"] = round(mr.timing.get("benchmark_seconds", 0.0), 3)
                 log.info("%s: %s", name, ", ".join(f"{k}={v:.4f}" for k, v in mr.metrics.items()))
         if not results:
             raise _NoData(f"No benchmark data available for back-end {sub.backend}: skipped "

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 # Each module adds its sub-command(s) via register(subparsers).
-COMMAND_MODULES = ["models", "metrics", "data"]
+COMMAND_MODULES = ["models", "metrics", "data", "train", "evaluate", "predict"]
 
 
 def build_parser() -> argparse.ArgumentParser:

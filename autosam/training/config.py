@@ -137,6 +137,7 @@ class TrainHConfig(TrainConfig):
     """
 
     g_checkpoint: str = ""
+    backend: str | None = None  # None: the back-end the checkpoint was trained on
     epochs: int = 60
     batch_size: int = 24
     out_dir: str = "runs/autosam_h"
