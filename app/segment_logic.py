@@ -182,7 +182,8 @@ class SegmentLogic:
 
     def status(self, s: Session, warnings: list[str] | None = None) -> str:
         if s.image is None:
-            return "Upload an image (or pick an example) to segment it."
+            return "\n".join(["Upload an image (or pick an example) to segment it."] +
+                             [f"- **Problem:** {m}" for m in warnings or []])
         h, w = s.image.shape[:2]
         lines = [f"**{s.name}** · {w}×{h} px"]
         if s.embed_s is not None:
@@ -191,7 +192,7 @@ class SegmentLogic:
             lines[0] += f" · last update {s.last_s:.2f} s"
         if s.corner is not None:
             lines.append("Box: first corner set — click the opposite corner.")
-        lines += [f"- {n}" for n in (s.notes + (warnings or []))]
+        lines += [f"- {n}" for n in s.notes] + [f"- **Problem:** {m}" for m in warnings or []]
         if not self.engine.has_model:
             lines.append("- AutoSAM panels: " + (s.results.get("autosam").note if s.results.get("autosam") else ""))
         return "\n".join(lines)

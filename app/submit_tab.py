@@ -16,7 +16,6 @@ from .inputs import _file_path
 log = logging.getLogger(__name__)
 
 QUEUE_HEADERS = ["#", "Model", "Submitter", "Submitted (UTC)", "Back-end", "Status", "Attempts", "Reason"]
-STATUS_ICON = {"PENDING": "⏳ PENDING", "RUNNING": "⚙️ RUNNING", "FINISHED": "✅ FINISHED", "FAILED": "❌ FAILED"}
 
 
 def _when(t: float | None) -> str:
@@ -33,7 +32,7 @@ def queue_frame(store: ResultsStore) -> pd.DataFrame:
             if last and last[0] not in reason:
                 reason = f"{reason} — log: {last[0][:200]}".strip(" —")
         rows.append([s.id, s.display_name, s.submitter, _when(s.created_at), s.backend,
-                     STATUS_ICON.get(s.status, s.status), s.attempts, reason])
+                     s.status, s.attempts, reason])
     return pd.DataFrame(rows, columns=QUEUE_HEADERS)
 
 
@@ -42,20 +41,20 @@ def do_submit(store: ResultsStore, policy: SubmissionPolicy, weights, config, di
     """Run leaderboard.submission.submit and turn the outcome into a message (Markdown)."""
     who = logged_in_as or ("" if require_login else (submitter or "").strip())
     if require_login and not logged_in_as:
-        return "❌ **Please sign in with Hugging Face** (button above) before submitting."
+        return "**Please sign in with Hugging Face** (button above) before submitting."
     w, c = _file_path(weights), _file_path(config)
     if not w:
-        return "❌ **Refused:** please upload the weights file (`NAME.safetensors`)."
+        return "**Refused:** please upload the weights file (`NAME.safetensors`)."
     if not c:
-        return "❌ **Refused:** please upload the config file (`NAME.json`, saved next to the weights)."
+        return "**Refused:** please upload the config file (`NAME.json`, saved next to the weights)."
     try:
         sub = submit(store, w, c, display_name or "", who, policy=policy)
     except SubmissionRefused as exc:
-        return f"❌ **Refused:** {exc.reason}"
+        return f"**Refused:** {exc.reason}"
     except Exception as exc:  # a bug or a full disk must not show a traceback to the submitter
         log.exception("submission failed unexpectedly")
-        return f"❌ **The submission could not be processed** ({type(exc).__name__}: {str(exc)[:200]}). Please try again later."
-    return (f"✅ **Queued** as submission #{sub.id} — *{sub.display_name}* by {sub.submitter} "
+        return f"**The submission could not be processed** ({type(exc).__name__}: {str(exc)[:200]}). Please try again later."
+    return (f"**Queued** as submission #{sub.id} — *{sub.display_name}* by {sub.submitter} "
             f"(back-end `{sub.backend}`, weights sha256 `{sub.weights_sha256[:12]}…`). "
             "All checks passed: safetensors only, valid config, matching back-end hash, strict load, "
             "no duplicate. A worker will evaluate it; follow its status in the queue below.")

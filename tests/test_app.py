@@ -344,18 +344,18 @@ def test_submit_and_queue(client, served, tmp_path, tiny_backend):
     w = save_checkpoint(tmp_path / "tiny.safetensors", model.config, model.g, model.h)
     msg, queue = client.predict(handle_file(str(w)), handle_file(str(w.with_suffix(".json"))), "tiny g",
                                 "tester", api_name="/submit")
-    assert msg.startswith("✅") and "Queued" in msg
+    assert msg.startswith("**Queued**")
     row = queue["data"][0]
     assert row[1] == "tiny g" and "PENDING" in row[5]
     # The same weights again: refused with the reason, no traceback.
     msg, _ = client.predict(handle_file(str(w)), handle_file(str(w.with_suffix(".json"))), "again", "tester",
                             api_name="/submit")
-    assert msg.startswith("❌") and "already submitted" in msg
+    assert msg.startswith("**Refused:**") and "already submitted" in msg
     pt = tmp_path / "model.pt"
     pt.write_bytes(b"\x80\x02pickle")
     msg, _ = client.predict(handle_file(str(pt)), handle_file(str(w.with_suffix(".json"))), "pickle", "tester",
                             api_name="/submit")
-    assert msg.startswith("❌") and "pickle" in msg.lower()
+    assert msg.startswith("**Refused:**") and "pickle" in msg.lower()
     msg, _ = client.predict(None, None, "x", "tester", api_name="/submit")
     assert "upload the weights" in msg
     # A failed evaluation shows its reason in the queue.

@@ -90,6 +90,7 @@ def _click_canvas(page, fx: float, fy: float) -> None:
 
 def _shot(page, name: str) -> None:
     page.wait_for_timeout(500)
+    page.evaluate("() => document.querySelectorAll('.toast-wrap').forEach(t => t.remove())")  # stale toasts
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 

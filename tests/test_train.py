@@ -135,6 +135,7 @@ def test_bad_samples_are_skipped_by_name(tmp_path, caplog, shared_cache):
     assert "bad0" in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:hardnet39ds")
 def test_train_h_writes_g_and_h(tmp_path, data5, shared_cache):
     from autosam.checkpoint import load_checkpoint
     from autosam.cli.main import main

@@ -30,9 +30,9 @@ def list_inputs(path: str | Path) -> list[Path]:
     raise FileNotFoundError(f"Input not found: {p}")
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 40, 40),
+def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (0, 255, 0),
             alpha: float = 0.4) -> np.ndarray:
-    """The image with the mask tinted and its outline drawn."""
+    """The image with the mask tinted and its outline drawn (green: visible on red endoscopy images)."""
     import cv2
 
     out = image.astype(np.float32)
