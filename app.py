@@ -11,6 +11,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = AppConfig.from_args(argv)
+    if cfg.threads:
+        import torch
+        torch.set_num_threads(cfg.threads)
     try:
         demo, ctx = build_app(cfg)
     except (ValueError, RuntimeError, FileNotFoundError, OSError) as exc:

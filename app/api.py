@@ -14,7 +14,15 @@ import gradio as gr
 
 from . import render
 from .inputs import UserInputError, decode_image, decode_mask, parse_box, parse_points
-from .panels import API_MODES, MODE_TO_PANEL, PANEL_BY_KEY, PANELS, Prompts, run_panel, run_panels
+from .panels import (
+    API_MODES,
+    MODE_TO_PANEL,
+    PANEL_BY_KEY,
+    PANELS,
+    Prompts,
+    run_panel,
+    run_panels,
+)
 from .segment_logic import SegmentLogic, new_session
 from .segment_tab import GPU_GROUP
 from .state import gpu
@@ -36,7 +44,7 @@ def _decode_all(logic: SegmentLogic, image, points, box, gt_mask):
         orig = hw if scale == 1.0 else (round(hw[0] / scale), round(hw[1] / scale))
         gt, more = decode_mask(gt_mask, hw, orig)
         notes += more
-    prompts = Prompts([(x, y, lab) for (x, y), lab in zip(pts, labels)], bx)
+    prompts = Prompts([(x, y, lab) for (x, y), lab in zip(pts, labels, strict=True)], bx)
     return image_arr, prompts, gt, notes
 
 

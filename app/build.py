@@ -48,9 +48,10 @@ def build_app(cfg: AppConfig | None = None, engine: Engine | None = None,
     store = store or ResultsStore(cfg.db_path)
     if cfg.seed_paper:
         seed_paper_results(store)  # idempotent upsert
-    policy = SubmissionPolicy() if cfg.submissions_dir is None else SubmissionPolicy(submissions_dir=Path(cfg.submissions_dir))
+    policy = (SubmissionPolicy() if cfg.submissions_dir is None
+              else SubmissionPolicy(submissions_dir=Path(cfg.submissions_dir)))
     logic = SegmentLogic(engine, cfg.cache_dir, cfg.max_image_side, cfg.display_side)
-    examples = list_examples(cfg.cache_dir)
+    list_examples(cfg.cache_dir)  # draw the synthetic examples now (once; cached on disk)
     start_hub_fetch(cfg.cache_dir, cfg.hub_examples, cfg.hub_examples_per_set)
     view = LeaderboardView(store, Path(cfg.cache_dir) / "leaderboard")
     # One model call at a time on one device; the Predictor's lock guards it anyway.
@@ -60,7 +61,7 @@ def build_app(cfg: AppConfig | None = None, engine: Engine | None = None,
         gr.Markdown(f"# AutoSAM · prompt-free SAM for medical images\n{TITLE}: segment, compare, submit.")
         with gr.Tabs():
             with gr.Tab("Segment & compare", id="segment", elem_id="tab-segment"):
-                build_segment_tab(logic, examples, limit)
+                seg = build_segment_tab(logic, lambda: list_examples(cfg.cache_dir), limit)
             with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard"):
                 lb_refresh, lb_inputs, lb_outputs = build_leaderboard_tab(view, cfg.refresh_s)
             with gr.Tab("Submit", id="submit", elem_id="tab-submit"):
@@ -70,6 +71,8 @@ def build_app(cfg: AppConfig | None = None, engine: Engine | None = None,
         build_api(logic, limit)
         demo.load(lb_refresh, lb_inputs, lb_outputs, api_visibility="private")
         demo.load(q_refresh, None, q_table, api_visibility="private")
+        if cfg.hub_examples:  # Hub examples fetched in the background show up on the next page load
+            demo.load(seg["refresh_gallery"], None, seg["gallery"], api_visibility="private")
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=4)
     return demo, AppContext(cfg, engine, store, logic)
 

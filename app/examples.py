@@ -101,7 +101,8 @@ def make_glands(seed: int, h: int = 352, w: int = 416) -> tuple[np.ndarray, np.n
         lumen = cv2.erode(g.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(3, int(r * 0.45))).astype(bool)
         img[g] = np.array([196, 120, 190], np.float32) + fib[g][:, None] * 15  # epithelium cytoplasm
         img[lumen] = np.array([246, 236, 242], np.float32)
-        ring = g & ~cv2.erode(g.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, int(r * 0.2))).astype(bool)
+        inner = cv2.erode(g.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, int(r * 0.2)))
+        ring = g & ~inner.astype(bool)
         ys, xs = np.nonzero(ring)
         for i in rng.choice(len(ys), size=min(len(ys), int(r * 2.2)), replace=False):
             cv2.ellipse(img, (int(xs[i]), int(ys[i])), (int(rng.integers(3, 5)), int(rng.integers(2, 4))),

@@ -12,7 +12,12 @@ import pandas as pd
 
 from leaderboard import display
 from leaderboard.benchmarks import (
-    BENCHMARKS, TABLE1_BENCHMARKS, TABLE2_BENCHMARKS, TABLE3_BENCHMARKS, benchmark_display, metric_display,
+    BENCHMARKS,
+    TABLE1_BENCHMARKS,
+    TABLE2_BENCHMARKS,
+    TABLE3_BENCHMARKS,
+    benchmark_display,
+    metric_display,
 )
 from leaderboard.store import ResultsStore
 
@@ -113,8 +118,9 @@ def build_leaderboard_tab(view: LeaderboardView, refresh_s: float = 60.0):
                                            elem_id=f"lb-{key}-csv")
     gr.Markdown("### Plots")
     with gr.Row():
-        bench = gr.Dropdown([(benchmark_display(b), b) for b in TABLE1_BENCHMARKS + TABLE2_BENCHMARKS + TABLE3_BENCHMARKS],
-                            value="kvasir", label="Benchmark", elem_id="lb-bench")
+        all_benches = TABLE1_BENCHMARKS + TABLE2_BENCHMARKS + TABLE3_BENCHMARKS
+        bench = gr.Dropdown([(benchmark_display(b), b) for b in all_benches], value="kvasir", label="Benchmark",
+                            elem_id="lb-bench")
         metric = gr.Dropdown(bench_metrics("kvasir"), value="dice", label="Metric", elem_id="lb-metric")
     with gr.Row():
         bars = gr.Plot(label="Score per method (95% CI where verified)", elem_id="lb-bars")

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autosam.metrics import dice_iou
-from autosam.predictor import AUTOSAM, AUTOSAM_MASK, H, SAM_BOX, SAM_MASK, SAM_POINTS, NoModelError
+from autosam.predictor import (
+    AUTOSAM,
+    AUTOSAM_MASK,
+    SAM_BOX,
+    SAM_MASK,
+    SAM_POINTS,
+    H,
+    NoModelError,
+)
 
 from .inputs import UserInputError, check_box, clip_points
 from .render import RGB
@@ -85,9 +93,12 @@ class PanelResult:
         }
 
 
-def no_model_note(engine: Engine, key: str) -> str | None:
+NO_MODEL_NOTE = "No trained AutoSAM model is loaded: train one with `autosam train` (details above)."
+
+
+def no_model_note(engine: Engine, key: str, full: bool = False) -> str | None:
     if key in MODEL_PANELS and not engine.has_model:
-        return "No trained AutoSAM model is loaded. " + TRAIN_HINT
+        return "No trained AutoSAM model is loaded. " + TRAIN_HINT if full else NO_MODEL_NOTE
     if key == "h" and not engine.has_h:
         return "This checkpoint has no surrogate decoder h: train it with `autosam train-h`."
     return None
@@ -110,7 +121,7 @@ def run_panel(engine: Engine, image: np.ndarray, key: str, prompts: Prompts | No
         if gt is None:
             return missing("No ground-truth mask given: upload one to score every panel.")
         return PanelResult(key, gt, 0.0)
-    note = no_model_note(engine, key)
+    note = no_model_note(engine, key, full=strict)
     if note:
         return missing(note)
     kwargs: dict = {}

@@ -103,7 +103,7 @@ def placeholder(image: np.ndarray | None, text: str, max_side: int = 768, upscal
     draw = ImageDraw.Draw(pil)
     size = max(12, w // 26)
     font = _font(size)
-    lines = _wrap(draw, text, font, int(w * 0.9))
+    lines = _wrap(draw, text.replace("`", ""), font, int(w * 0.9))
     line_h = size + size // 3
     y = max(4, (h - line_h * len(lines)) // 2)
     for line in lines:

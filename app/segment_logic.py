@@ -104,7 +104,7 @@ class SegmentLogic:
         t0 = time.perf_counter()
         for key in ("gt_mask", "gt"):
             s.results[key] = run_panel(self.engine, s.image, key, s.prompts, s.gt)
-        for key, r in s.results.items():
+        for r in s.results.values():
             score(r, s.gt)
         s.last_s = time.perf_counter() - t0
         return notes
@@ -194,7 +194,7 @@ class SegmentLogic:
             lines.append("Box: first corner set — click the opposite corner.")
         lines += [f"- {n}" for n in s.notes] + [f"- **Problem:** {m}" for m in warnings or []]
         if not self.engine.has_model:
-            lines.append("- AutoSAM panels: " + (s.results.get("autosam").note if s.results.get("autosam") else ""))
+            lines.append("- AutoSAM panels: " + self.engine.model_status)
         return "\n".join(lines)
 
 
@@ -214,6 +214,7 @@ def _original_hw(src, image: np.ndarray) -> tuple[int, int]:
         return src.shape[:2]
     try:
         from PIL import Image, ImageOps
+
         from .inputs import _file_path
         with Image.open(_file_path(src)) as im:
             im = ImageOps.exif_transpose(im) or im

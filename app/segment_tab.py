@@ -1,6 +1,8 @@
 """Tab 1 — Segment & compare: upload or pick an example, click prompts, see every mode side by side."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
 from .examples import Example
@@ -22,7 +24,9 @@ def _info(msgs: list[str]) -> None:
         gr.Info(m.replace("**", ""))
 
 
-def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_limit: int = 1) -> dict:
+def build_segment_tab(logic: SegmentLogic, examples_fn: Callable[[], list[Example]],
+                      concurrency_limit: int = 1) -> dict:
+    """``examples_fn`` lists the examples now (Hub ones appear once their background fetch is done)."""
     engine = logic.engine
     default_kind = POINT_MODE if engine.points_supported else BOX_MODE
 
@@ -41,7 +45,7 @@ def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_
             gt_file = gr.File(label="Ground-truth mask (optional)", type="filepath", height=140,
                               elem_id="gt-file")
             gallery = gr.Gallery(
-                value=[(str(e.image), e.caption) for e in examples], label="…or pick an example",
+                value=[(str(e.image), e.caption) for e in examples_fn()], label="…or pick an example",
                 columns=3, height=300, allow_preview=False, object_fit="cover", interactive=False, elem_id="examples",
             )
         with gr.Column(scale=2, min_width=360):
@@ -118,6 +122,9 @@ def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_
     def on_example(s, evt: gr.SelectData):
         s = logic.session(s)
         idx = evt.index if isinstance(evt.index, int) else (evt.index[0] if evt.index else 0)
+        examples = examples_fn()
+        if not 0 <= int(idx) < len(examples):
+            return (*unchanged(s, ["That example is no longer available: reload the page."]), gr.skip(), gr.skip())
         ex = examples[int(idx)]
         gt_path = str(ex.mask) if ex.mask else None
         try:
@@ -161,5 +168,10 @@ def build_segment_tab(logic: SegmentLogic, examples: list[Example], concurrency_
     clear_btn.click(on_clear, [sess], outputs, **quick)
     # Same queue group as clicks: a click right after switching mode must see the switch first.
     kind.change(on_kind, [sess], [sess, canvas, status], **quick)
-    return {"canvas": canvas, "panels": panel_imgs, "status": status, "image_file": image_file,
-            "gt_file": gt_file, "gallery": gallery, "summary": summary, "downloads": downloads}
+
+    def refresh_gallery():
+        return [(str(e.image), e.caption) for e in examples_fn()]
+
+    return {"refresh_gallery": refresh_gallery, "canvas": canvas, "panels": panel_imgs, "status": status,
+            "image_file": image_file, "gt_file": gt_file, "gallery": gallery, "summary": summary,
+            "downloads": downloads}

@@ -15,8 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from autosam.backends import DEFAULT_BACKEND, SUPPORTED_PROMPTS, FrozenBackend, create_backend
-from autosam.checkpoint import CheckpointError, TrainedModel, load_checkpoint, read_config
+from autosam.backends import (
+    DEFAULT_BACKEND,
+    SUPPORTED_PROMPTS,
+    FrozenBackend,
+    create_backend,
+)
+from autosam.checkpoint import (
+    CheckpointError,
+    TrainedModel,
+    load_checkpoint,
+    read_config,
+)
 from autosam.predictor import Prediction, Predictor
 
 from .config import ASSETS_DIR, AppConfig

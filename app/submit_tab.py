@@ -53,7 +53,8 @@ def do_submit(store: ResultsStore, policy: SubmissionPolicy, weights, config, di
         return f"**Refused:** {exc.reason}"
     except Exception as exc:  # a bug or a full disk must not show a traceback to the submitter
         log.exception("submission failed unexpectedly")
-        return f"**The submission could not be processed** ({type(exc).__name__}: {str(exc)[:200]}). Please try again later."
+        return (f"**The submission could not be processed** ({type(exc).__name__}: {str(exc)[:200]}). "
+                "Please try again later.")
     return (f"**Queued** as submission #{sub.id} — *{sub.display_name}* by {sub.submitter} "
             f"(back-end `{sub.backend}`, weights sha256 `{sub.weights_sha256[:12]}…`). "
             "All checks passed: safetensors only, valid config, matching back-end hash, strict load, "

@@ -103,7 +103,8 @@ class MethodResult:
                 for m, v in self.metrics.items()]
 
     def per_image_scores(self) -> list[PerImageScore]:
-        return [PerImageScore(self.benchmark, self.split, i, m, v)
+        variant = "" if self.method == "autosam" else self.method
+        return [PerImageScore(self.benchmark, self.split, i, m, v, method=variant)
                 for i in sorted(self.per_image) for m, v in self.per_image[i].items()]
 
     def to_dict(self) -> dict[str, Any]:

@@ -120,3 +120,4 @@ class PerImageScore:
     image_id: str
     metric: str
     value: float
+    method: str = ""  # method variant within a submission ("" = its main method, autosam)

@@ -291,18 +291,22 @@ class ResultsStore:
                 )
             # A rerun replaces the verified numbers of an earlier attempt.
             c.execute("DELETE FROM results WHERE submission_id=? AND source='verified'", (submission_id,))
-            ids: dict[tuple[str, str, str], int] = {}
+            # One result set per method variant: submission/<id> is AutoSAM, submission/<id>/h is h.
+            ids: dict[tuple[str, str, str, str], int] = {}
             for r in results:
-                r = replace(r, method=f"submission/{submission_id}", method_display=sub.display_name,
-                            source="verified", submission_id=submission_id)
-                ids[(r.benchmark, r.split, r.metric)] = self._insert_result(c, r, now, upsert=False)
+                variant = r.method.split("/", 2)[2] if r.method.startswith(f"submission/{submission_id}/") else ""
+                key = f"submission/{submission_id}" + (f"/{variant}" if variant else "")
+                display = sub.display_name + (f" ({variant})" if variant else "")
+                r = replace(r, method=key, method_display=display, source="verified",
+                            submission_id=submission_id)
+                ids[(variant, r.benchmark, r.split, r.metric)] = self._insert_result(c, r, now, upsert=False)
             for p in per_image:
-                key = (p.benchmark, p.split, p.metric)
-                if key not in ids:
-                    raise ValueError(f"Per-image score {p} has no matching aggregate result {key}")
+                key4 = (p.method, p.benchmark, p.split, p.metric)
+                if key4 not in ids:
+                    raise ValueError(f"Per-image score {p} has no matching aggregate result {key4}")
                 c.execute(
                     "INSERT INTO per_image_scores (result_id, image_id, metric, value) VALUES (?,?,?,?)",
-                    (ids[key], str(p.image_id), p.metric, float(p.value)),
+                    (ids[key4], str(p.image_id), p.metric, float(p.value)),
                 )
             c.execute(
                 "UPDATE submissions SET status='FINISHED', finished_at=?, timings=?, log_tail=?,"
@@ -391,11 +395,12 @@ class ResultsStore:
     def per_image_frame(self, submission_id: int) -> pd.DataFrame:
         with self._conn() as c:
             rows = c.execute(
-                "SELECT r.benchmark, r.split, p.image_id, p.metric, p.value FROM per_image_scores p"
+                "SELECT r.method, r.benchmark, r.split, p.image_id, p.metric, p.value FROM per_image_scores p"
                 " JOIN results r ON r.id=p.result_id WHERE r.submission_id=? ORDER BY p.rowid",
                 (submission_id,),
             ).fetchall()
-        return pd.DataFrame([dict(r) for r in rows], columns=["benchmark", "split", "image_id", "metric", "value"])
+        return pd.DataFrame([dict(r) for r in rows],
+                            columns=["method", "benchmark", "split", "image_id", "metric", "value"])
 
     # -- helpers --------------------------------------------------------------------------------
     def _get(self, c: sqlite3.Connection, submission_id: int) -> Submission:

@@ -188,7 +188,7 @@ class Worker:
         if not names:
             raise _NoData(f"No benchmark is registered for back-end {sub.backend}.")
         harness = Harness(HarnessConfig(backend=sub.backend, checkpoint=sub.checkpoint_path,
-                                        methods=("autosam",), device=self.cfg.device,
+                                        methods=self._methods(sub), device=self.cfg.device,
                                         batch_size=self.cfg.batch_size, display_name=sub.display_name))
         if harness.model_sha256 != sub.weights_sha256:
             raise ValueError(f"The staged weights have SHA-256 {harness.model_sha256[:12]}..., but the "
@@ -208,7 +208,8 @@ class Worker:
                 continue
             for mr in outcome.results:
                 # The store keys them by submission anyway; the Hub mirror gets the same keys.
-                results += [replace(r, method=f"submission/{sub.id}", submission_id=sub.id) for r in mr.records()]
+                key = f"submission/{sub.id}" + ("" if mr.method == "autosam" else f"/{mr.method}")
+                results += [replace(r, method=key, submission_id=sub.id) for r in mr.records()]
                 per_image += mr.per_image_scores()
                 timings[f"{name}_s"] = round(mr.timing.get("benchmark_seconds", 0.0), 3)
                 log.info("%s: %s", name, ", ".join(f"{k}={v:.4f}" for k, v in mr.metrics.items()))
@@ -217,6 +218,12 @@ class Worker:
                           + "; ".join(skipped))
         timings["total_s"] = round(time.time() - t0, 3)
         return results, per_image, timings
+
+    @staticmethod
+    def _methods(sub: Submission) -> tuple[str, ...]:
+        """AutoSAM always; h too when the submitted checkpoint carries one."""
+        has_h = bool((sub.config or {}).get("has_h"))
+        return ("autosam", "h") if has_h else ("autosam",)
 
     def _push(self, sub: Submission) -> None:
         if self.hub is not None:

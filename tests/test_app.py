@@ -8,18 +8,34 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import make_tiny_model, synthetic_pair
+from PIL import Image
 
 from app import AppConfig, build_app, launch
 from app.examples import (
-    HUB_SETS, fetch_hub_examples, hub_examples, list_examples, start_hub_fetch, synthetic_examples,
+    HUB_SETS,
+    fetch_hub_examples,
+    hub_examples,
+    list_examples,
+    start_hub_fetch,
+    synthetic_examples,
 )
-from app.inputs import UserInputError, decode_image, decode_mask, parse_box, parse_points
+from app.inputs import (
+    UserInputError,
+    decode_image,
+    decode_mask,
+    parse_box,
+    parse_points,
+)
 from app.panels import API_MODES, PANELS, Prompts, run_panel
 from app.render import overlay, placeholder
-from app.segment_logic import BOX_MODE, CANVAS_SIDE, POINT_MODE, SegmentLogic, new_session
+from app.segment_logic import (
+    BOX_MODE,
+    CANVAS_SIDE,
+    POINT_MODE,
+    SegmentLogic,
+    new_session,
+)
 from app.state import Engine, find_best_checkpoint, load_engine
 
 H, W = 96, 128
@@ -48,7 +64,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
         "small_mask": _save(np.zeros((10, 10), np.uint8), d / "small_mask.png"),
         "huge": _save(np.tile(img, (12, 12, 1)), d / "huge.png"),  # 1152×1536 > max side 512 below
     }
-    Image.fromarray((img[:, :, 1].astype(np.uint16) * 257)).save(d / "img16.png")
+    Image.fromarray(img[:, :, 1].astype(np.uint16) * 257).save(d / "img16.png")
     f["img16"] = d / "img16.png"
     (d / "notes.txt").write_text("this is not an image")
     f["text"] = d / "notes.txt"
@@ -191,6 +207,8 @@ def test_panels_without_a_model_explain_how_to_train(bare_engine):
     img, mask = synthetic_pair(H, W)
     r = run_panel(bare_engine, img, "autosam")
     assert not r.ok and "autosam train" in r.note
+    with pytest.raises(UserInputError, match="--checkpoint"):  # the API gives the full how-to
+        run_panel(bare_engine, img, "autosam", strict=True)
     r = run_panel(bare_engine, img, "sam_box", Prompts(box=[10, 10, 80, 60]), gt=mask)
     assert r.ok and r.mask.shape == (H, W) and r.dice is not None and r.latency_s > 0
     with pytest.raises(UserInputError):
@@ -337,8 +355,9 @@ def test_leaderboard_endpoint_shows_paper_rows(client, served):
 
 
 def test_submit_and_queue(client, served, tmp_path, tiny_backend):
-    from autosam.checkpoint import save_checkpoint
     from gradio_client import handle_file
+
+    from autosam.checkpoint import save_checkpoint
 
     model = make_tiny_model(tiny_backend)
     w = save_checkpoint(tmp_path / "tiny.safetensors", model.config, model.g, model.h)
@@ -369,6 +388,7 @@ def test_submit_and_queue(client, served, tmp_path, tiny_backend):
 
 def test_endpoint_functions_without_model_are_friendly(bare_engine, files, tmp_path):
     import gradio as gr
+
     from app.api import make_endpoints
 
     segment, segment_all, info = make_endpoints(SegmentLogic(bare_engine, tmp_path))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from autosam.data import PRESETS, AugmentPreset, get_preset, make_view, resize_for_g, resize_mask, to_g_tensor
+from autosam.data import PRESETS, AugmentPreset, get_preset, make_view
 from autosam.data.augment import view_params
 
 
@@ -85,12 +85,3 @@ def test_presets_from_data_and_errors() -> None:
     with pytest.raises(ValueError, match="does not match"):
         make_view(image, mask[:10], "none", 0)
 
-
-def test_resize_helpers() -> None:
-    image, mask = _pair(30, 50)
-    out = resize_for_g(image, 64)
-    assert out.shape == (64, 64, 3) and out.dtype == np.uint8
-    assert resize_mask(mask, 64).shape == (64, 64) and resize_mask(mask, (10, 20)).dtype == bool
-    t = to_g_tensor(image, 32)
-    assert t.shape == (3, 32, 32) and t.dtype == torch.float32
-    assert resize_for_g(out, 64) is out

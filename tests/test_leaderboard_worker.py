@@ -48,9 +48,11 @@ def test_worker_finishes_job_and_records_skipped_benchmarks(env: BenchEnv, tmp_p
     assert "tiny_missing skipped" in (done.log_tail or "") and done.timings["tiny_img_s"] > 0
     df = store.results_frame(source="verified")
     assert set(df.metric) == {"dice", "iou"} and set(df.benchmark) == {"tiny_img"}
-    assert (df.method == f"submission/{sub.id}").all() and (df.submission_id == sub.id).all()
+    # The checkpoint carries h, so both AutoSAM and h are scored, each under its own key.
+    assert set(df.method) == {f"submission/{sub.id}", f"submission/{sub.id}/h"}
+    assert (df.submission_id == sub.id).all()
     assert df.iloc[0].protocol["checkpoint_sha256"] == sub.weights_sha256
-    assert len(store.per_image_frame(sub.id)) == 2 * N_IMAGES
+    assert len(store.per_image_frame(sub.id)) == 2 * 2 * N_IMAGES
     assert _worker(store).run_once() is None  # queue empty
 
 
@@ -112,7 +114,7 @@ def test_killed_worker_loses_nothing(env: BenchEnv, tmp_path: Path) -> None:
     s = store.get_submission(sub.id)
     assert s.status == "FINISHED", out[-3000:]
     assert s.attempts == 2 and s.claimed_by != first
-    assert len(store.per_image_frame(sub.id)) == 2  # one image x (dice, iou)
+    assert len(store.per_image_frame(sub.id)) == 4  # one image x (dice, iou) x (autosam, h)
 
 
 def test_two_workers_never_take_the_same_job(env: BenchEnv, tmp_path: Path) -> None:

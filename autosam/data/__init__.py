@@ -10,7 +10,7 @@
 - Benchmarks (:mod:`.registry`): JSON files; ``load_benchmark(name, split=None)``.
 - Augmentation (:mod:`.augment`): ``make_view(image, mask, preset, seed)``, deterministic.
 - Video frames follow ``autosam.metrics.video.sort_frames`` (the VPS order the metrics use).
-- ``resize_for_g`` (:mod:`.transforms`); ``pack_folder`` (:mod:`.pack`, ``autosam data pack``).
+- g's input geometry lives in :mod:`autosam.geometry` (letterbox, shared with SAM); ``pack_folder`` (:mod:`.pack`, ``autosam data pack``).
 """
 from .augment import PRESETS, AugmentPreset, get_preset, make_view
 from .base import (BadSample, ConcatDataset, DataSourceError, Sample, SampleError, SegmentationDataset,
@@ -20,7 +20,6 @@ from .hf import ColumnMap, HFDataset, from_disk, from_hub, from_parquet
 from .registry import (BenchmarkSpec, BenchmarkUnavailableError, UnknownBenchmarkError, default_data_root,
                        get_benchmark, list_benchmarks, load_benchmark)
 from .spec import DataSpec, open_dataset, parse_data_spec
-from .transforms import resize_for_g, resize_mask, to_g_tensor
 
 __all__ = [
     "PRESETS", "AugmentPreset", "get_preset", "make_view",
@@ -31,5 +30,4 @@ __all__ = [
     "BenchmarkSpec", "BenchmarkUnavailableError", "UnknownBenchmarkError", "default_data_root",
     "get_benchmark", "list_benchmarks", "load_benchmark",
     "DataSpec", "open_dataset", "parse_data_spec",
-    "resize_for_g", "resize_mask", "to_g_tensor",
 ]
