@@ -10,6 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     from app import AppConfig, build_app, launch
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "huggingface_hub", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     cfg = AppConfig.from_args(argv)
     if cfg.threads:
         import torch

@@ -4,9 +4,12 @@ test images of the benchmark Hub data sets, fetched once in a background thread 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import cv2
 import numpy as np
@@ -228,10 +231,28 @@ def fetch_hub_examples(cache_dir: str | Path, per_set: int = 2, sets=HUB_SETS, l
     return written
 
 
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One quick TCP connect to the Hub, so an offline machine does not log a storm of retries."""
+    host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        with socket.create_connection((host.hostname or "huggingface.co", host.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _fetch_if_online(cache_dir: str | Path, per_set: int) -> None:
+    if not all((hub_folder(cache_dir) / f"{name}_{i}.png").is_file() for name, *_ in HUB_SETS for i in range(per_set)):
+        if hub_reachable():
+            fetch_hub_examples(cache_dir, per_set)
+        else:
+            log.info("Hub not reachable: only the synthetic examples are offered.")
+
+
 def start_hub_fetch(cache_dir: str | Path, enabled: bool = True, per_set: int = 2) -> threading.Thread | None:
     """Fetch Hub examples in a daemon thread when allowed and online; never blocks start-up."""
     if not enabled or hub_offline():
         return None
-    t = threading.Thread(target=fetch_hub_examples, args=(cache_dir, per_set), name="hub-examples", daemon=True)
+    t = threading.Thread(target=_fetch_if_online, args=(cache_dir, per_set), name="hub-examples", daemon=True)
     t.start()
     return t

@@ -128,6 +128,17 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     return lines
 
 
+def write_png(image: np.ndarray, path: str | Path, compress_level: int = 1) -> str:
+    """Fast lossless PNG for the browser (level 1 is ~4x faster than PIL's default 6 and only
+    ~25% larger), so a click's round trip is not spent compressing pictures."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(image).save(tmp, format="PNG", compress_level=compress_level)
+    tmp.replace(path)
+    return str(path)
+
+
 def mask_png_bytes(mask: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(mask.astype(np.uint8) * 255, mode="L").save(buf, format="PNG")

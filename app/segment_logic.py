@@ -163,6 +163,17 @@ class SegmentLogic:
             img = render.draw_prompts(img, box=[v * _ds(s, self) for v in s.box], max_side=self.display_side)
         return img
 
+    def canvas_file(self, s: Session) -> str | np.ndarray:
+        """The canvas as a fast-written PNG in the session folder (an array before any image)."""
+        if s.image is None or not s.out_dir:
+            return self.canvas(s)
+        return render.write_png(self.canvas(s), Path(s.out_dir) / "view" / "canvas.png")
+
+    def panel_file(self, s: Session, key: str) -> str | np.ndarray:
+        if s.image is None or not s.out_dir:
+            return self.panel_image(s, key)
+        return render.write_png(self.panel_image(s, key), Path(s.out_dir) / "view" / f"panel_{key}.png")
+
     def mask_files(self, s: Session) -> list[str]:
         """One PNG per available panel (0/255, image size) plus a zip of them all."""
         if s.image is None:

@@ -81,9 +81,9 @@ def build_segment_tab(logic: SegmentLogic, examples_fn: Callable[[], list[Exampl
                 panels.append(gr.skip())
                 continue
             r = s.results.get(p.key)
-            panels.append(gr.Image(value=logic.panel_image(s, p.key), label=r.label() if r else p.title))
+            panels.append(gr.Image(value=logic.panel_file(s, p.key), label=r.label() if r else p.title))
         rows_ = summary_rows(s.results)
-        return (s, logic.canvas(s), logic.status(s, warnings), *panels,
+        return (s, logic.canvas_file(s), logic.status(s, warnings), *panels,
                 rows_ if rows_ else None, logic.mask_files(s) or None)
 
     def unchanged(s, warnings):
@@ -110,6 +110,8 @@ def build_segment_tab(logic: SegmentLogic, examples_fn: Callable[[], list[Exampl
     @gpu
     def on_gt(gt_path, s):
         s = logic.session(s)
+        if s.image is None and not gt_path:  # cleared the mask before any image: nothing to do
+            return unchanged(s, [])
         try:
             notes = logic.set_gt(s, gt_path)
         except UserInputError as exc:
@@ -152,7 +154,7 @@ def build_segment_tab(logic: SegmentLogic, examples_fn: Callable[[], list[Exampl
     def on_kind(s):
         s = logic.session(s)
         s.corner = None
-        return s, logic.canvas(s), logic.status(s)
+        return s, logic.canvas_file(s), logic.status(s)
 
     heavy = dict(concurrency_id=GPU_GROUP, concurrency_limit=concurrency_limit, api_visibility="private")
     image_file.upload(on_image, [image_file, gt_file, sess], outputs, **heavy)

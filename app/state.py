@@ -42,9 +42,10 @@ except ImportError:  # the usual case (local machine, CPU or dedicated-GPU Space
         return fn if fn is not None else (lambda f: f)
 
 TRAIN_HINT = (
-    "Train one with `autosam train` (see `autosam train --help`; `autosam train-h` adds the "
-    "surrogate decoder h), then restart with `python app.py --checkpoint runs/NAME.safetensors` "
-    "(or set AUTOSAM_CHECKPOINT, or drop NAME.safetensors + NAME.json into autosam/assets/)."
+    "Train one with `autosam train --data polyp_train --backbone sam_embed --out-dir runs/polyp` "
+    "(add h with `autosam train-h --checkpoint runs/polyp/best.safetensors --data polyp_train "
+    "--out-dir runs/polyp_h`), then restart with `python app.py --checkpoint runs/polyp/best.safetensors` "
+    "(or set AUTOSAM_CHECKPOINT, or put NAME.safetensors + NAME.json in autosam/assets/)."
 )
 
 PROMPT_NAMES = {"points": "point clicks", "box": "boxes", "mask": "mask prompts"}
@@ -54,7 +55,8 @@ _SCORE_KEYS = ("best_dice", "val_dice", "dice", "test_dice")
 
 
 def _metadata_score(meta: dict) -> float | None:
-    for scope in (meta, meta.get("metrics") or {}):
+    """The validation Dice `autosam train` records (metadata.metrics.val_dice / best.val_dice)."""
+    for scope in (meta, meta.get("metrics") or {}, meta.get("best") or {}):
         if not isinstance(scope, dict):
             continue
         for k in _SCORE_KEYS:
@@ -68,7 +70,7 @@ def find_best_checkpoint(folder: Path = ASSETS_DIR, backend: str | None = None) 
     """The best ``*.safetensors`` in ``folder`` that has a readable config.
 
     Ranked by a Dice recorded in the config's metadata (``best_dice``/``val_dice``/``dice``/
-    ``test_dice``, top level or under ``metrics``), then by newest file. When ``backend`` is
+    ``test_dice``, top level or under ``metrics`` or ``best``), then by newest file. When ``backend`` is
     given, checkpoints trained on it are preferred.
     """
     folder = Path(folder)

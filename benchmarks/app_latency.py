@@ -16,6 +16,7 @@ endpoints end-to-end through a launched app and gradio_client.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -57,14 +58,19 @@ def stats(xs: list[float]) -> tuple[float, float]:
     return statistics.median(xs), xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
 
 
+_SALT = itertools.count(1)
+
+
 def image_files(tmp: Path, side: int, repeat: int) -> list[Path]:
-    """``repeat`` distinct images (a pixel differs, so the embedding cache always misses)."""
+    """``repeat + 1`` images never seen before in this process (a corner pixel encodes a counter),
+    so the embedding cache always misses."""
     img, _ = make_polyp(1, h=round(side * 0.857), w=side)
     out = []
-    for i in range(repeat + 1):
+    for _ in range(repeat + 1):
+        n = next(_SALT)
         im = img.copy()
-        im[0, 0, 0] = i
-        p = tmp / f"img_{side}_{i}.png"
+        im[0, 0] = (n % 256, n // 256 % 256, 7)
+        p = tmp / f"img_{side}_{n}.png"
         Image.fromarray(im).save(p)
         out.append(p)
     return out
@@ -85,9 +91,9 @@ def bench_inprocess(engine: Engine, sides: list[int], repeat: int, clicks: int) 
                 logic.load(s, str(f))
                 model_only.append(s.last_s)
                 embed.append(s.embed_s)
-                logic.canvas(s)
+                logic.canvas_file(s)
                 for key in s.results:
-                    logic.panel_image(s, key)
+                    logic.panel_file(s, key)
                 logic.mask_files(s)
                 first.append(time.perf_counter() - t0)
             h, w = s.image.shape[:2]
@@ -123,9 +129,9 @@ def bench_inprocess(engine: Engine, sides: list[int], repeat: int, clicks: int) 
 
 
 def _render(logic: SegmentLogic, s, changed: list[str]) -> None:
-    logic.canvas(s)
+    logic.canvas_file(s)
     for key in changed:
-        logic.panel_image(s, key)
+        logic.panel_file(s, key)
     logic.mask_files(s)
 
 
@@ -189,10 +195,10 @@ def main(argv=None) -> int:
         model, what = random_model(backend), "random sam_embed g + h (timing only)"
     engine = Engine(backend, model)
     rows = []
-    for n in a.threads:
+    for i, n in enumerate(a.threads):
         torch.set_num_threads(n)
         part = bench_inprocess(engine, a.sides, a.repeat, a.clicks)
-        if a.http:
+        if a.http and i == 0:  # Gradio's worker threads keep the thread setting they were created with
             part += bench_http(engine, a.sides[0], a.repeat)
         rows += [(n, *r) for r in part]
 

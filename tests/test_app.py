@@ -348,6 +348,15 @@ def test_leaderboard_endpoint_shows_paper_rows(client, served):
     assert {row[0] for row in out[1]["data"]} == {"U-Net", "U-Net++"}
     out = client.predict("", "verified", "kvasir", "dice", api_name="/leaderboard")
     assert out[1]["data"] in ([], [[]]) or all(row[1] == "verified" for row in out[1]["data"])
+    # A verified result written by the worker shows up on refresh, without restarting the app.
+    from leaderboard.records import ResultRecord
+    served[1].store.upsert_results([ResultRecord(
+        benchmark="kvasir", split="test", metric=m, value=v, ci_low=v - 0.02, ci_high=v + 0.02, n=100,
+        method="submission/999", method_display="My verified g", source="verified")
+        for m, v in (("dice", 0.91), ("iou", 0.85))])
+    out = client.predict("", "verified", "kvasir", "dice", api_name="/leaderboard")
+    t2 = out[2]
+    assert [row[0] for row in t2["data"]] == ["My verified g"] and "Kvasir Dice 95% CI" in t2["headers"]
     from leaderboard.seeds import seed_paper_results
     n = len(served[1].store.results_frame())
     seed_paper_results(served[1].store)  # start-up seeding is idempotent
