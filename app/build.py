@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from leaderboard.about import TITLE
-from leaderboard.seeds import seed_paper_results
+from leaderboard.seeds import seed_store
 from leaderboard.store import ResultsStore
 from leaderboard.submission import SubmissionPolicy
 
@@ -47,7 +47,7 @@ def build_app(cfg: AppConfig | None = None, engine: Engine | None = None,
     engine = engine or load_engine(cfg)
     store = store or ResultsStore(cfg.db_path)
     if cfg.seed_paper:
-        seed_paper_results(store)  # idempotent upsert
+        seed_store(store)  # paper rows + the shipped model's verified rows; idempotent upsert
     policy = (SubmissionPolicy() if cfg.submissions_dir is None
               else SubmissionPolicy(submissions_dir=Path(cfg.submissions_dir)))
     logic = SegmentLogic(engine, cfg.cache_dir, cfg.max_image_side, cfg.display_side)

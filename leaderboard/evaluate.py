@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .harness import BUILTIN_METHODS, METHOD_MODES, BenchmarkOutcome, Harness, HarnessConfig
+from .harness import BUILTIN_METHODS, METHOD_MODES, BenchmarkOutcome, Harness, HarnessConfig, MethodResult
 from .harness_dist import DistContext, init_distributed
 
 log = logging.getLogger("leaderboard.evaluate")
@@ -107,16 +107,20 @@ def markdown_table(outcomes: list[BenchmarkOutcome]) -> str:
     return "\n".join(lines)
 
 
+def write_groups(results: Sequence[MethodResult]) -> list[tuple[Any, list[Any]]]:
+    """(result record, its per-image scores) pairs, as ``ResultsStore.write_verified`` takes them."""
+    groups = []
+    for r in results:
+        per = r.per_image_scores()
+        for rec in r.records():
+            groups.append((rec, [p for p in per if p.metric == rec.metric]))
+    return groups
+
+
 def write_store(db: str, outcomes: list[BenchmarkOutcome]) -> int:
     from .store import ResultsStore
 
-    groups = []
-    for o in outcomes:
-        for r in o.results:
-            per = r.per_image_scores()
-            for rec in r.records():
-                groups.append((rec, [p for p in per if p.metric == rec.metric]))
-    return ResultsStore(db).write_verified(groups)
+    return ResultsStore(db).write_verified(write_groups([r for o in outcomes for r in o.results]))
 
 
 def run(cfg: HarnessConfig, benchmarks: Sequence[str], dist: DistContext | None = None) -> list[BenchmarkOutcome]:

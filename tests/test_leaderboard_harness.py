@@ -124,3 +124,23 @@ def test_errors_are_clear(env: BenchEnv) -> None:
     assert lb_eval.main(["--benchmarks", "tiny_img"]) == 2  # neither --checkpoint nor --builtin
     # Nothing available at all: exit code 1.
     assert lb_eval.main(["--builtin", "--backend", "sam_tiny", "--benchmarks", "tiny_missing", "--no-progress"]) == 1
+
+
+def test_shipped_summary_seeds_the_same_verified_rows(env: BenchEnv, one_proc: dict, tmp_path: Path) -> None:
+    """A harness JSON shipped with a model reproduces the store rows of the run that wrote it."""
+    from leaderboard.seeds import seed_verified_summary
+
+    store = ResultsStore(tmp_path / "seeded.sqlite")
+    n = seed_verified_summary(store, one_proc["json"])
+    direct = ResultsStore(one_proc["db"]).results_frame(source="verified")
+    seeded = store.results_frame(source="verified")
+    assert n == len(direct) == len(seeded)
+    key = ["method", "benchmark", "metric"]
+    a = direct.sort_values(key).reset_index(drop=True)
+    b = seeded.sort_values(key).reset_index(drop=True)
+    assert list(a.method) == list(b.method)
+    np.testing.assert_allclose(a.value.astype(float), b.value.astype(float))
+    m = a.method.iloc[0]
+    assert len(store.per_image_frame_for_method(m)) == len(ResultsStore(one_proc["db"]).per_image_frame_for_method(m))
+    assert seed_verified_summary(store, one_proc["json"]) == n  # idempotent
+    assert len(store.results_frame(source="verified")) == n
