@@ -356,7 +356,9 @@ def test_leaderboard_endpoint_shows_paper_rows(client, served):
         for m, v in (("dice", 0.91), ("iou", 0.85))])
     out = client.predict("", "verified", "kvasir", "dice", api_name="/leaderboard")
     t2 = out[2]
-    assert [row[0] for row in t2["data"]] == ["My verified g"] and "Kvasir Dice 95% CI" in t2["headers"]
+    names = [row[0] for row in t2["data"]]
+    # The new row joins the shipped model's verified rows (seeded from its harness JSON).
+    assert "My verified g" in names and "Kvasir Dice 95% CI" in t2["headers"]
     from leaderboard.seeds import seed_paper_results
     n = len(served[1].store.results_frame())
     seed_paper_results(served[1].store)  # start-up seeding is idempotent
