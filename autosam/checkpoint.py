@@ -43,7 +43,8 @@ def config_path_for(weights: str | os.PathLike) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename over ``path``: readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -68,9 +69,9 @@ def save_checkpoint(path: str | os.PathLike, config: ModelConfig, g: nn.Module,
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     config.has_h = h is not None
     config.autosam_version = __version__
-    _atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata={"format": "autosam"}))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"format": "autosam"}))
     text = json.dumps(config.to_dict(), indent=2, sort_keys=True)
-    _atomic_write_bytes(config_path_for(path), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(config_path_for(path), lambda tmp: Path(tmp).write_text(text))
     return path
 
 

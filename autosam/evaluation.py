@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from .backends.base import FrozenBackend
 from .checkpoint import TrainedModel
-from .image_io import content_hash
 from .metrics import bootstrap_ci, dice_iou
 from .predictor import (AUTOSAM, AUTOSAM_MASK, H, MODEL_MODES, MODES, SAM_BOX, SAM_MASK, SAM_POINTS, NoModelError,
-                        Prediction, Predictor, _ImageState)
+                        Prediction, Predictor)
 
 log = logging.getLogger("autosam.evaluation")
 
@@ -79,27 +79,13 @@ class CachedPredictor(Predictor):
         super().__init__(backend, model, threshold, cache_size)
         self.embedding_cache = embedding_cache
 
-    def _states(self, images: list[np.ndarray]) -> list[_ImageState]:
+    def _encode(self, images: list[np.ndarray], keys: list[str]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
         if self.embedding_cache is None:
-            return super()._states(images)
+            return super()._encode(images, keys)
         from .training.embedding_cache import EmbeddingCache
 
-        keys = [content_hash(img) for img in images]
-        todo = [i for i, k in enumerate(keys) if k not in self._cache]
-        if todo:
-            emb, sizes = self.embedding_cache.embed([images[i] for i in todo],
-                                                    [EmbeddingCache.key(keys[i], "none", 0) for i in todo])
-            emb = emb.to(self.backend.device)
-            for j, i in enumerate(todo):
-                self._cache[keys[i]] = _ImageState(keys[i], images[i].shape[:2], tuple(sizes[j]),
-                                                   emb[j: j + 1], images[i])
-        states = []
-        for k in keys:
-            self._cache.move_to_end(k)
-            states.append(self._cache[k])
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return states
+        emb, sizes = self.embedding_cache.embed(images, [EmbeddingCache.key(k, "none", 0) for k in keys])
+        return emb.to(self.backend.device), [tuple(s) for s in sizes]
 
 
 # ---- results ---------------------------------------------------------------------------------

@@ -70,8 +70,7 @@ class Predictor:
         keys = [content_hash(img) for img in images]
         todo = [i for i, k in enumerate(keys) if k not in self._cache]
         if todo:
-            x, sizes = self.backend.preprocess([images[i] for i in todo])
-            emb = self.backend.encode(x)
+            emb, sizes = self._encode([images[i] for i in todo], [keys[i] for i in todo])
             for j, i in enumerate(todo):
                 self._cache[keys[i]] = _ImageState(keys[i], images[i].shape[:2], sizes[j],
                                                    emb[j: j + 1], images[i])
@@ -82,6 +81,11 @@ class Predictor:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return states
+
+    def _encode(self, images: list[np.ndarray], keys: list[str]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """Image embeddings for cache misses; subclasses may read them from elsewhere (a disk cache)."""
+        x, sizes = self.backend.preprocess(images)
+        return self.backend.encode(x), sizes
 
     def set_image(self, image: ImageLike) -> str:
         """Decode and embed ``image`` now (the app calls this on upload); returns its cache key."""

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
+from ..checkpoint import atomic_write
+
 STATE_TENSORS = "train_state.safetensors"
 STATE_JSON = "train_state.json"
 CSV_FILE = "log.csv"
@@ -29,20 +30,8 @@ CSV_COLUMNS = ("epoch", "train_loss", "val_dice", "val_iou", "seconds", "train_s
                "cache_hits", "cache_misses", "skipped")
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text))
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 # ---- RNG -------------------------------------------------------------------------------------
@@ -114,7 +103,7 @@ def save_train_state(out_dir: str | os.PathLike, module: nn.Module, optimizer: t
     tensors.update(opt_t)
     tensors.update(rng_t)
     meta = dict(info, token=token, optimizer=opt_meta, rng=rng_meta)
-    _atomic(out / STATE_TENSORS, lambda tmp: save_file(tensors, tmp, metadata={"token": token}))
+    atomic_write(out / STATE_TENSORS, lambda tmp: save_file(tensors, tmp, metadata={"token": token}))
     atomic_write_text(out / STATE_JSON, json.dumps(meta))
 
 
