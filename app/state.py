@@ -2,8 +2,8 @@
 
 The app owns exactly one :class:`Engine`: one frozen back-end, at most one trained model, one
 :class:`autosam.predictor.Predictor` (whose embedding cache makes a new click cost only SAM's
-prompt encoder and decoder) and one lock, because the predictor's cache is not thread-safe and
-Gradio runs events in worker threads.
+prompt encoder and decoder) and one lock: Gradio runs events in worker threads, and one event's
+panels (several predictor calls) should all see the same image and prompts.
 """
 from __future__ import annotations
 

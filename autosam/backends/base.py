@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from segment_anything.modeling import MaskDecoder, PromptEncoder
 
-from ..geometry import LOW_RES, letterbox_hw
+from ..geometry import letterbox_hw
 
 
 @dataclass
@@ -169,11 +169,6 @@ class FrozenBackend(nn.Module):
         x = F.interpolate(low_res, (self.img_size, self.img_size), mode="bilinear", align_corners=False)
         x = x[..., : input_hw[0], : input_hw[1]]
         return F.interpolate(x, original_hw, mode="bilinear", align_corners=False)
-
-    def low_res_region(self, input_hw: tuple[int, int]) -> tuple[int, int]:
-        """The part of the 256×256 low-res grid that covers the (unpadded) image."""
-        s = LOW_RES / self.img_size
-        return max(1, round(input_hw[0] * s)), max(1, round(input_hw[1] * s))
 
 
 def count_params(module: nn.Module) -> int:

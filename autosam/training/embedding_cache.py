@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..backends.base import FrozenBackend
-from ..image_io import content_hash
+from ..checkpoint import atomic_write
 
 
 def default_cache_root() -> Path:
@@ -58,17 +57,9 @@ class EmbeddingCache:
         return t["embedding"].float(), hw  # type: ignore[return-value]
 
     def put(self, key: str, embedding: torch.Tensor, input_hw: tuple[int, int]) -> None:
-        p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file({"embedding": embedding.detach().to(self.dtype).cpu().contiguous(),
-                       "input_hw": torch.tensor(input_hw, dtype=torch.int32)}, tmp)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path(key), lambda tmp: save_file(
+            {"embedding": embedding.detach().to(self.dtype).cpu().contiguous(),
+             "input_hw": torch.tensor(input_hw, dtype=torch.int32)}, tmp))
 
     def embed(self, images: list[np.ndarray], keys: list[str]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
         """Embeddings [B,256,64,64] for view images with precomputed keys; misses are encoded in one batch."""
@@ -93,7 +84,3 @@ class EmbeddingCache:
                 # uncached epochs see identical inputs.
                 out[i], sizes[i] = e.float(), hw[j]
         return torch.stack(out), sizes  # type: ignore[arg-type]
-
-
-def source_hash(image: np.ndarray) -> str:
-    return content_hash(image)
